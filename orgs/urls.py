@@ -1,0 +1,6 @@
+"""Console URLs for tenancy."""
+
+from __future__ import annotations
+
+app_name = "orgs"
+urlpatterns: list = []
