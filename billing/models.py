@@ -39,7 +39,7 @@ class UsageRecord(models.Model):
     cache_write_tokens = models.PositiveIntegerField(default=0)
     reasoning_tokens = models.PositiveIntegerField(default=0)
     usage_reported = models.BooleanField(default=True, help_text="False when the provider reported no usage.")
-    cost = models.DecimalField(max_digits=20, decimal_places=10, default=0, help_text="USD, exact.")
+    cost = models.DecimalField(max_digits=24, decimal_places=12, default=0, help_text="USD, exact.")
     latency_ms = models.PositiveIntegerField(default=0)
     ttft_ms = models.PositiveIntegerField(null=True, blank=True)
     streamed = models.BooleanField(default=False)

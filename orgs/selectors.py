@@ -16,8 +16,11 @@ def org_memberships_for_user(user: User) -> QuerySet[Membership]:
 
 def team_list(*, org: Organization) -> QuerySet[Team]:
     """Teams with their member and key counts."""
-    return Team.objects.for_org(org).annotate(
-        member_count=Count("memberships", distinct=True), key_count=Count("api_keys", distinct=True)
+    # Meta.ordering is not applied to GROUP BY queries, so the annotated list orders itself.
+    return (
+        Team.objects.for_org(org)
+        .annotate(member_count=Count("memberships", distinct=True), key_count=Count("api_keys", distinct=True))
+        .order_by("name")
     )
 
 

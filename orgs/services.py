@@ -102,8 +102,9 @@ def org_update(*, org: Organization, actor: User, ip: str | None = None, **chang
         if field in changes:
             setattr(org, field, changes[field])
     org.save(update_fields=list(ORG_FIELDS))
-    audit_record(org=org, actor=actor, action="org.update", obj=org, before=before,
-                 after=_snapshot(org, ORG_FIELDS), ip=ip)
+    audit_record(
+        org=org, actor=actor, action="org.update", obj=org, before=before, after=_snapshot(org, ORG_FIELDS), ip=ip
+    )
     return org
 
 
@@ -137,8 +138,15 @@ def team_update(*, team: Team, actor: User, name: str, description: str = "", ip
     team.name = _check_team_name(org=team.org, name=name, exclude=team)
     team.description = description
     team.save(update_fields=list(TEAM_FIELDS))
-    audit_record(org=team.org, actor=actor, action="team.update", obj=team, before=before,
-                 after=_snapshot(team, TEAM_FIELDS), ip=ip)
+    audit_record(
+        org=team.org,
+        actor=actor,
+        action="team.update",
+        obj=team,
+        before=before,
+        after=_snapshot(team, TEAM_FIELDS),
+        ip=ip,
+    )
     return team
 
 
@@ -194,8 +202,14 @@ def invitation_create(
         expires_at=timezone.now() + INVITATION_TTL,
     )
     invitation.teams.set(teams)
-    audit_record(org=org, actor=actor, action="invitation.create", obj=invitation,
-                 after={"email": email, "role": role, "teams": [str(t.pk) for t in teams]}, ip=ip)
+    audit_record(
+        org=org,
+        actor=actor,
+        action="invitation.create",
+        obj=invitation,
+        after={"email": email, "role": role, "teams": [str(t.pk) for t in teams]},
+        ip=ip,
+    )
     link = settings.SITE_URL.rstrip("/") + reverse("orgs:invitation-accept", args=[token])
     body = render_to_string("orgs/email/invitation.txt", {"invitation": invitation, "link": link, "actor": actor})
     transaction.on_commit(
@@ -222,8 +236,14 @@ def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Membe
     membership.teams.add(*invitation.teams.all())
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
-    audit_record(org=invitation.org, actor=user, action="invitation.accept", obj=invitation,
-                 after={"role": membership.role}, ip=ip)
+    audit_record(
+        org=invitation.org,
+        actor=user,
+        action="invitation.accept",
+        obj=invitation,
+        after={"role": membership.role},
+        ip=ip,
+    )
     return membership
 
 
@@ -234,8 +254,15 @@ def invitation_revoke(*, invitation: Invitation, actor: User, ip: str | None = N
         raise ValidationError(f"This invitation is already {invitation.status}.")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit_record(org=invitation.org, actor=actor, action="invitation.revoke", obj=invitation,
-                 before={"status": "pending"}, after={"status": "revoked"}, ip=ip)
+    audit_record(
+        org=invitation.org,
+        actor=actor,
+        action="invitation.revoke",
+        obj=invitation,
+        before={"status": "pending"},
+        after={"status": "revoked"},
+        ip=ip,
+    )
     return invitation
 
 
@@ -271,8 +298,15 @@ def membership_update(
         membership.save(update_fields=["role"])
     if teams is not None:
         membership.teams.set(_check_teams(membership.org, teams))
-    audit_record(org=membership.org, actor=actor, action="membership.update", obj=membership, before=before,
-                 after=_membership_snapshot(membership), ip=ip)
+    audit_record(
+        org=membership.org,
+        actor=actor,
+        action="membership.update",
+        obj=membership,
+        before=before,
+        after=_membership_snapshot(membership),
+        ip=ip,
+    )
     return membership
 
 
@@ -285,8 +319,14 @@ def membership_remove(*, membership: Membership, actor: User, ip: str | None = N
     _check_last_owner(membership, None)
     now = timezone.now()
     ApiKey.objects.for_org(membership.org).filter(user=membership.user, revoked_at__isnull=True).update(revoked_at=now)
-    audit_record(org=membership.org, actor=actor, action="membership.remove", obj=membership,
-                 before=_membership_snapshot(membership), ip=ip)
+    audit_record(
+        org=membership.org,
+        actor=actor,
+        action="membership.remove",
+        obj=membership,
+        before=_membership_snapshot(membership),
+        ip=ip,
+    )
     membership.delete()
 
 
@@ -348,8 +388,15 @@ def api_key_revoke(*, key: ApiKey, actor: User, ip: str | None = None) -> ApiKey
     before = _snapshot(key, KEY_FIELDS)
     key.revoked_at = timezone.now()
     key.save(update_fields=["revoked_at"])
-    audit_record(org=key.org, actor=actor, action="api_key.revoke", obj=key, before=before,
-                 after=_snapshot(key, KEY_FIELDS), ip=ip)
+    audit_record(
+        org=key.org,
+        actor=actor,
+        action="api_key.revoke",
+        obj=key,
+        before=before,
+        after=_snapshot(key, KEY_FIELDS),
+        ip=ip,
+    )
     return key
 
 

@@ -14,9 +14,25 @@ from routing.asgi import GatewayASGIHandler  # noqa: E402  (needs apps loaded)
 gateway_app = GatewayASGIHandler()
 
 
+async def lifespan(scope, receive, send) -> None:
+    """Close the pooled upstream client cleanly when the server stops."""
+    from routing.gateway.proxy import http_client_close
+
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await http_client_close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 async def application(scope, receive, send):
     """Send /v1 traffic to the gateway handler, which skips session, CSRF and auth middleware."""
     if scope["type"] == "http" and (scope["path"] == "/v1" or scope["path"].startswith("/v1/")):
         await gateway_app(scope, receive, send)
+    elif scope["type"] == "lifespan":
+        await lifespan(scope, receive, send)
     else:
         await console_app(scope, receive, send)

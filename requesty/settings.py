@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "orgs",
     "billing",
@@ -146,6 +147,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Teams, members, invitations, API keys and the audit log of one organization.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Served from our own static files: the docs page must work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: with no broker, tasks run eagerly in-process.
@@ -162,6 +167,32 @@ GATEWAY_MAX_BODY_BYTES = envint("GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024)
 GATEWAY_AUTH_CACHE_SECONDS = envfloat("GATEWAY_AUTH_CACHE_SECONDS", 5.0)
 GATEWAY_UPSTREAM_TIMEOUT = envfloat("GATEWAY_UPSTREAM_TIMEOUT", 120.0)
 GATEWAY_DEMO_PROVIDER = envbool("GATEWAY_DEMO_PROVIDER", True)
+GATEWAY_CATALOG_TTL_SECONDS = envfloat("GATEWAY_CATALOG_TTL_SECONDS", 30.0)
+DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
+# Deployment-wide provider credentials: <PREFIX>_API_KEY, <PREFIX>_BASE_URL, <PREFIX>_API_VERSION.
+PROVIDER_ENV_PREFIXES = (
+    "OPENAI",
+    "ANTHROPIC",
+    "GEMINI",
+    "AZURE_OPENAI",
+    "GROQ",
+    "TOGETHER",
+    "DEEPSEEK",
+    "MISTRAL",
+    "XAI",
+    "FIREWORKS",
+    "OPENROUTER",
+    "OLLAMA",
+    "VLLM",
+)
+PROVIDER_ENV = {
+    prefix: {
+        "api_key": envstr(f"{prefix}_API_KEY"),
+        "base_url": envstr(f"{prefix}_BASE_URL"),
+        "api_version": envstr(f"{prefix}_API_VERSION"),
+    }
+    for prefix in PROVIDER_ENV_PREFIXES
+}
 # Provider credentials are encrypted with this key (Fernet); derived from SECRET_KEY when unset.
 CREDENTIALS_KEY = envstr("CREDENTIALS_KEY", "")
 

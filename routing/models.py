@@ -41,6 +41,9 @@ class Provider(models.Model):
     base_url = models.URLField(max_length=300, blank=True)
     env_prefix = models.CharField(max_length=40, blank=True, help_text="e.g. OPENAI reads OPENAI_API_KEY.")
     is_demo = models.BooleanField(default=False)
+    open_catalog = models.BooleanField(
+        default=False, help_text="Serves any model name (self-hosted Ollama or vLLM), priced at zero unless listed."
+    )
     enabled = models.BooleanField(default=True)
 
     class Meta:
@@ -67,6 +70,11 @@ class CatalogModel(models.Model):
     cache_write_price = models.DecimalField(**PRICE)
     reasoning_price = models.DecimalField(
         max_digits=14, decimal_places=6, null=True, blank=True, help_text="Blank: reasoning is billed as output."
+    )
+    price_tiers = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Cliff tiers: [{"above": 200000, "input": "6", "output": "22.5", ...}] by total input tokens.',
     )
     context_window = models.PositiveIntegerField(null=True, blank=True)
     max_output_tokens = models.PositiveIntegerField(null=True, blank=True)

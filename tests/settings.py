@@ -13,3 +13,6 @@ os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("CELERY_BROKER_URL", "")
 
 from requesty.settings import *  # noqa: E402,F403
+
+# Hashing passwords slowly protects nothing in tests and costs most of their time.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,3 @@
+"""Test doubles for upstream LLM providers."""
+
+from __future__ import annotations
