@@ -16,3 +16,9 @@ from requesty.settings import *  # noqa: E402,F403
 
 # Hashing passwords slowly protects nothing in tests and costs most of their time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Each pytest-xdist worker gets its own Redis database: the tests flush it and read its usage stream.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _worker.startswith("gw"):  # noqa: F405
+    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{1 + int(_worker[2:]) % 14}"  # noqa: F405
+    CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
