@@ -2,5 +2,12 @@
 
 from __future__ import annotations
 
+from django.urls import path
+
+from billing import views
+
 app_name = "billing"
-urlpatterns: list = []
+urlpatterns = [
+    path("usage/", views.usage, name="usage"),
+    path("usage/<str:request_id>/", views.usage_detail, name="usage-detail"),
+]

@@ -108,6 +108,9 @@ class ApiKeyForm(ConsoleForm):
     def __init__(self, *args: Any, org: Organization, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = Team.objects.for_org(org)
+        if not membership.is_manager:
+            # Members bill keys only to their own teams (the service enforces it too).
+            self.fields["team"].queryset = membership.teams.all()
         if membership.is_manager:
             self.fields["user"].queryset = User.objects.filter(memberships__org=org).order_by("email")
             self.fields["user"].initial = membership.user_id

@@ -266,6 +266,30 @@ def invitation_revoke(*, invitation: Invitation, actor: User, ip: str | None = N
     return invitation
 
 
+@transaction.atomic
+def membership_add(
+    *,
+    org: Organization,
+    actor: User | None,
+    user: User,
+    role: str = Role.MEMBER,
+    teams: Iterable[Team] = (),
+    ip: str | None = None,
+) -> Membership:
+    """Add an existing user to the organization directly (scripted set-up; people are invited)."""
+    if role not in Role.values:
+        raise ValidationError({"role": f"Unknown role {role!r}."})
+    if Membership.objects.for_org(org).filter(user=user).exists():
+        raise ValidationError({"user": "This person is already a member."})
+    teams = _check_teams(org, teams)
+    membership = Membership.objects.create(org=org, user=user, role=role)
+    membership.teams.set(teams)
+    audit_record(
+        org=org, actor=actor, action="membership.create", obj=membership, after=_membership_snapshot(membership), ip=ip
+    )
+    return membership
+
+
 def _membership_snapshot(m: Membership) -> dict:
     return {"role": m.role, "teams": sorted(str(t.pk) for t in m.teams.all())}
 
@@ -358,6 +382,15 @@ def api_key_create(
         raise ValidationError({"user": "This user is not a member of the organization."})
     if team is not None and team.org_id != org.pk:
         raise ValidationError({"team": "Unknown team."})
+    actor_membership = member if actor == user else Membership.objects.for_org(org).filter(user=actor).first()
+    if (
+        team is not None
+        and actor_membership is not None
+        and not actor_membership.is_manager
+        and not actor_membership.teams.filter(pk=team.pk).exists()
+    ):
+        # A team's spend is its own: only its members (or admins) may bill keys to it.
+        raise ValidationError({"team": "You can only attach a key to a team you belong to."})
     if kind not in ApiKeyKind.values:
         raise ValidationError({"kind": f"Unknown key kind {kind!r}."})
     if kind == ApiKeyKind.MANAGEMENT and not member.is_manager:

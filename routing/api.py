@@ -93,6 +93,17 @@ async def messages(request: HttpRequest, call: proxy.Call) -> HttpResponse:
     return await proxy.messages(call, body, forward)
 
 
+@gateway_view("count_tokens", anthropic=True)
+async def count_tokens(request: HttpRequest, call: proxy.Call) -> HttpResponse:
+    """Anthropic's token counting (Claude Code calls it); not billable, so no usage record."""
+    body = await _prepare(request, call)
+    call.principal = None
+    call.model_requested = proxy.require(body, "model", str, "a model id string")
+    proxy.require(body, "messages", list, "a non-empty array of messages")
+    forward = {h: request.headers[h] for h in ANTHROPIC_FORWARD if h in request.headers}
+    return await proxy.count_tokens(call, body, forward)
+
+
 @gateway_view("embeddings")
 async def embeddings(request: HttpRequest, call: proxy.Call) -> HttpResponse:
     """OpenAI's Embeddings API."""

@@ -58,5 +58,9 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
 
 def make_key(*, org, user, name="test key", team=None, kind=ApiKeyKind.GATEWAY, expires_at=None):
-    """Issue a key through the service; returns (ApiKey, plaintext)."""
+    """Issue a key through the service (its owner joins the key's team first); returns (ApiKey, plaintext)."""
+    if team is not None:
+        membership = Membership.objects.filter(org=org, user=user).first()
+        if membership is not None:
+            membership.teams.add(team)
     return api_key_create(org=org, actor=user, user=user, name=name, team=team, kind=kind, expires_at=expires_at)

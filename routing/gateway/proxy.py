@@ -524,6 +524,22 @@ async def _anthropic_sse(call: Call, stream, first, translate) -> AsyncIterator[
         await _settle_stream(call, stream)
 
 
+async def count_tokens(call: Call, body: dict, extra_headers: dict[str, str]) -> HttpResponse:
+    """POST /v1/messages/count_tokens: Anthropic's counter for its models, an estimate for the rest."""
+    from routing.providers import anthropic as anth
+
+    candidates = await route_candidates(call, call.model_requested, ModelMode.CHAT)
+    entry, dep = candidates[0]
+    if dep.wire == Wire.ANTHROPIC:
+        try:
+            payload = await anth.AnthropicAdapter().count_tokens(http_client(), dep, body, extra_headers=extra_headers)
+        except ProviderError as exc:
+            raise GatewayError.from_provider(exc) from None
+    else:
+        payload = {"input_tokens": anth.anthropic_prompt_estimate(body), "estimated": True}
+    return json_response(call, payload)
+
+
 async def embeddings(call: Call, body: dict) -> HttpResponse:
     """POST /v1/embeddings."""
     candidates = await route_candidates(call, call.model_requested, ModelMode.EMBEDDING)

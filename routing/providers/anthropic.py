@@ -778,7 +778,7 @@ def _count_event_deltas(event: tuple[str, dict]) -> int:
     return 1 if event[1].get("type") == "content_block_delta" else 0
 
 
-def _anthropic_prompt_estimate(body: dict) -> int:
+def anthropic_prompt_estimate(body: dict) -> int:
     text = message_text(body.get("system")) + "".join(
         message_text(m.get("content")) for m in body.get("messages") or []
     )
@@ -864,9 +864,18 @@ class AnthropicAdapter:
         data = await post_json(client, dep, self.messages_url(dep), self.headers(dep, extra_headers), payload)
         usage = usage_from_anthropic(data.get("usage"))
         if not usage.reported:
-            usage.input_tokens = _anthropic_prompt_estimate(body)
+            usage.input_tokens = anthropic_prompt_estimate(body)
             usage.output_tokens = estimate_tokens(message_text(data.get("content")))
         return data, usage
+
+    async def count_tokens(
+        self, client: HTTPClient, dep: Deployment, body: dict, *, extra_headers: dict[str, str] | None = None
+    ) -> dict:
+        """Anthropic's token counter for a Messages request (free; no usage to bill)."""
+        payload = {k: v for k, v in body.items() if k not in {"max_tokens", "stream", "metadata"}}
+        payload["model"] = dep.model
+        url = self.messages_url(dep) + "/count_tokens"
+        return await post_json(client, dep, url, self.headers(dep, extra_headers), payload)
 
     def messages_stream(
         self,
@@ -907,5 +916,5 @@ class AnthropicAdapter:
                 await resp.aclose()
 
         return ChatStream(
-            run, model=dep.model, prompt_estimate=_anthropic_prompt_estimate(body), count=_count_event_deltas
+            run, model=dep.model, prompt_estimate=anthropic_prompt_estimate(body), count=_count_event_deltas
         )

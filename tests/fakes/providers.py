@@ -293,6 +293,8 @@ class FakeProviderApp:
             return await self.openai_chat("azure", headers, body or {}, out, model=m.group(1))
         if scope_is(path, "/anthropic/v1/messages"):
             return await self.anthropic_messages(headers, body or {}, out)
+        if scope_is(path, "/anthropic/v1/messages/count_tokens"):
+            return await self.anthropic_count_tokens(headers, body or {}, out)
         m = re.fullmatch(
             r"/gemini/v1beta/models/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)", path
         )
@@ -493,6 +495,12 @@ class FakeProviderApp:
         await out.json(200, resp)
 
     # ------------------------------------------------------------ Anthropic
+
+    async def anthropic_count_tokens(self, headers: dict, body: dict, out: _Responder) -> None:
+        if not (headers.get("x-api-key") or headers.get("authorization")) or "max_tokens" in body:
+            return await out.json(400, error_body("anthropic", 400, "max_tokens: Extra inputs are not permitted"))
+        texts = [_anthropic_text(body.get("system"))] + [_anthropic_text(m.get("content")) for m in body["messages"]]
+        await out.json(200, {"input_tokens": BASE_PROMPT_TOKENS + sum(words(t) for t in texts)})
 
     async def anthropic_messages(self, headers: dict, body: dict, out: _Responder) -> None:
         # Newer SDKs authenticate with a Bearer token instead of x-api-key; the API takes either.

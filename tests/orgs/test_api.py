@@ -476,6 +476,7 @@ def test_key_owner_by_email_member_id_or_user_id(api, org, owner, member, ref):
 
 
 def test_members_manage_only_their_own_keys(api, org, member, target, objects, team):
+    Membership.objects.get(org=org, user=member).teams.add(team)
     client = api(member)
     own = client.post(f"{API}/keys/", {"name": "laptop", "team": str(team.pk)})
     named = client.post(f"{API}/keys/", {"name": "laptop 2", "user": member.email})
@@ -655,3 +656,8 @@ def test_docs_page_renders(client, db):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"/api/schema/" in response.content
+
+
+def test_malformed_ids_get_json_404s(api, owner):
+    response = api(owner).get(f"{API}/teams/not-a-uuid/")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}

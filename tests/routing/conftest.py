@@ -60,8 +60,21 @@ def fake_providers():
     fakes.stop()
 
 
+def _close_server_connections(django_db_blocker) -> None:
+    """The server's executor threads keep database connections; end them so the test DB can be dropped."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(scope="session")
-def gateway_server(fake_providers):
+def gateway_server(fake_providers, django_db_setup, django_db_blocker):
     """The real ASGI application (slim /v1 handler included) on a live port."""
     from requesty.asgi import application
 
@@ -77,6 +90,7 @@ def gateway_server(fake_providers):
     server = ThreadedServer(application).start()
     yield server
     server.stop()
+    _close_server_connections(django_db_blocker)
     for k, v in saved.items():
         env[k].clear()
         env[k].update(v)

@@ -126,3 +126,17 @@ def test_anthropic_errors_have_anthropic_shape(gateway):
         client_for(gateway).messages.create(
             model="anthropic/nope", max_tokens=10, messages=[{"role": "user", "content": "x"}]
         )
+
+
+def test_count_tokens(gateway):
+    client = client_for(gateway)
+    native = client.messages.count_tokens(
+        model="anthropic/claude-sonnet-4-5", system="one two", messages=[{"role": "user", "content": "three four"}]
+    )
+    assert native.input_tokens == 10 + 4  # the fake's count, passed through
+    estimated = client.messages.count_tokens(
+        model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x" * 40}]
+    )
+    assert estimated.input_tokens == 10
+    gateway.drain()
+    assert not UsageRecord.objects.filter(endpoint="count_tokens").exists()

@@ -12,7 +12,7 @@ from orgs.models import ApiKey, Membership, Organization, Role, Team, User
 from orgs.services import (
     api_key_create,
     api_key_revoke,
-    audit_record,
+    membership_add,
     membership_update,
     org_create,
     team_create,
@@ -54,16 +54,7 @@ class Command(BaseCommand):
             developer = _demo_user(DEVELOPER_EMAIL, options["password"])
             membership = Membership.objects.for_org(org).filter(user=developer).first()
             if membership is None:
-                # There is no service that adds a member without an emailed invitation, so add and audit here.
-                membership = Membership.objects.create(org=org, user=developer, role=Role.MEMBER)
-                membership.teams.add(team)
-                audit_record(
-                    org=org,
-                    actor=owner,
-                    action="membership.create",
-                    obj=membership,
-                    after={"role": Role.MEMBER.value, "teams": [str(team.pk)]},
-                )
+                membership_add(org=org, actor=owner, user=developer, role=Role.MEMBER, teams=[team])
             elif not membership.teams.filter(pk=team.pk).exists():
                 membership_update(membership=membership, actor=owner, teams=[*membership.teams.all(), team])
             old_keys = list(ApiKey.objects.for_org(org).filter(user=developer, name=KEY_NAME, revoked_at__isnull=True))
