@@ -82,9 +82,9 @@ pytest: dev-deps
 	@mkdir -p staticfiles  # WhiteNoise warns on every request when STATIC_ROOT is missing
 	$(TEST_ENV) $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
-bench: dev-deps ## Run bench/run.py (with PostgreSQL and Redis up)
-	@if [ -f bench/run.py ]; then scripts/ensure_services.sh $(PY) bench/run.py; \
-		else echo "bench/run.py does not exist yet"; fi
+bench: dev-deps ## Gateway overhead over a direct provider call: sequential p50 and RPS under load (wrk)
+	@command -v wrk >/dev/null || scripts/ensure_apt.sh wrk
+	scripts/ensure_services.sh $(PY) bench/run.py
 
 worker: deps ## Celery worker with embedded beat, against Redis (REDIS_URL, default redis://127.0.0.1:6379/0)
 	@mkdir -p var

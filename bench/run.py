@@ -119,6 +119,16 @@ def wrk(url: str, headers: dict, body: dict) -> dict | None:
     return {"rps": rps, "p50": p50, "non_2xx": non2xx}
 
 
+def rss_mb(pid: int) -> dict[str, float]:
+    """Resident memory of a process now and at its peak, in MiB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in {"VmRSS", "VmHWM"}:
+            fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mib": fields.get("VmRSS", 0.0), "peak_rss_mib": fields.get("VmHWM", 0.0)}
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="requesty-bench-"))
     up_port, gw_port = free_port(), free_port()
@@ -176,6 +186,7 @@ def main() -> int:
             }
         else:
             results["load"] = "skipped: install wrk (apt-get install wrk) for the load test"
+        results["gateway_memory"] = rss_mb(procs[1].pid)
     finally:
         for p in procs:
             p.terminate()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import JsonResponse
-from django.views import defaults
 from django.urls import include, path
+from django.views import defaults
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 

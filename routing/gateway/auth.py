@@ -9,11 +9,10 @@ from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 
 from orgs.models import API_KEY_PREFIX, ApiKey, ApiKeyKind, hash_secret
-from routing.gateway.catalog import Prices
+from routing.gateway.catalog import Prices, thread_connections_refresh
 from routing.models import OrgModelPrice, ProviderCredential
 
 # Unknown keys are remembered briefly too, so a flood of bad keys cannot reach the database.
@@ -48,7 +47,7 @@ class Principal:
 
 def principal_load(key_hash: str) -> Principal | None:
     """Read a gateway key and its organization's prices and credentials (sync, off the loop)."""
-    close_old_connections()  # runs in an executor thread, outside Django's request signals
+    thread_connections_refresh()
     key = (
         ApiKey.objects.active()
         .filter(key_hash=key_hash, kind=ApiKeyKind.GATEWAY)

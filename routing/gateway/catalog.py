@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from routing.models import CatalogModel, ModelMode, Provider, Wire
 
@@ -138,25 +138,21 @@ class Catalog:
         if not candidates:
             return None
         best = max(candidates, key=lambda m: len(m.name))
-        return ModelEntry(
-            id=f"{provider.slug}/{name}",
-            provider=provider,
-            name=name,
-            display_name=best.display_name,
-            mode=best.mode,
-            prices=best.prices,
-            context_window=best.context_window,
-            max_output_tokens=best.max_output_tokens,
-            supports_tools=best.supports_tools,
-            supports_vision=best.supports_vision,
-            supports_json=best.supports_json,
-            supports_streaming=best.supports_streaming,
-        )
+        return replace(best, id=f"{provider.slug}/{name}", name=name)
+
+
+def thread_connections_refresh() -> None:
+    """Drop this thread's stale database connections, as Django's request signals would.
+
+    Gateway loaders run in executor threads, outside request_started/request_finished.
+    """
+    if not connection.in_atomic_block:
+        close_old_connections()
 
 
 def catalog_load() -> Catalog:
     """Read the enabled catalog from the database (one query per table)."""
-    close_old_connections()  # runs in an executor thread, outside Django's request signals
+    thread_connections_refresh()
     providers = {
         p.slug: ProviderEntry(p.slug, p.name, p.wire, p.base_url, p.env_prefix, p.is_demo, p.open_catalog)
         for p in Provider.objects.filter(enabled=True)
