@@ -95,3 +95,14 @@ def test_events_outliving_their_key_or_org_still_land_or_are_dropped(org, other_
     row = UsageRecord.objects.get(request_id=detached["request_id"])
     assert row.api_key_id is None and row.user_id is None and row.org_id == org.pk
     assert not UsageRecord.objects.filter(request_id=orphan["request_id"]).exists()
+
+
+def test_the_celery_task_drains_and_beat_schedules_it(rds, org, member):
+    from billing.tasks import usage_drain as usage_drain_task
+    from requesty.celery import app
+
+    key, _ = make_key(org=org, user=member)
+    rds.xadd(STREAM_KEY, {"e": event_encode(event(org, key))})
+    assert usage_drain_task.delay().get() == 1  # eager here: no broker in tests
+    assert UsageRecord.objects.filter(org=org).count() == 1
+    assert app.conf.beat_schedule["usage-drain"]["task"] == "billing.tasks.usage_drain"
