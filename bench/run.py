@@ -2,7 +2,8 @@
 
 Starts a fake OpenAI upstream and the gateway (uvicorn, one worker each) on 127.0.0.1, with key auth
 and usage recording on (Redis stream when Redis answers, else the embedded database path), then:
-  1. sequential: N requests direct and N through the gateway, p50/p90/p99 and the p50 overhead;
+  1. sequential: N requests direct and N through the gateway, p50/p90/p99 and the p50 overhead,
+     then N/2 streams each way (time to first byte and to the end);
   2. under load: wrk (if installed) at fixed concurrency for a few seconds, direct vs gateway RPS.
 Results are printed and written to bench/results/latest.json.
 """
@@ -99,6 +100,26 @@ def sequential(url: str, headers: dict, body: dict) -> dict[str, float]:
     return percentiles(times)
 
 
+def sequential_stream(url: str, headers: dict, body: dict) -> dict[str, dict[str, float]]:
+    """Time to first byte and to the end of an SSE stream."""
+    first, whole = [], []
+    body = {**body, "stream": True}
+    with httpx.Client(headers=headers, timeout=10) as client:
+        for i in range(200 + N // 2):
+            t = time.perf_counter()
+            with client.stream("POST", url, json=body) as r:
+                r.raise_for_status()
+                it = r.iter_raw()
+                next(it)
+                t_first = time.perf_counter()
+                for _ in it:
+                    pass
+            if i >= 200:
+                first.append((t_first - t) * 1000)
+                whole.append((time.perf_counter() - t) * 1000)
+    return {"first_byte": percentiles(first), "complete": percentiles(whole)}
+
+
 def wrk(url: str, headers: dict, body: dict) -> dict | None:
     if not shutil.which("wrk"):
         return None
@@ -175,6 +196,16 @@ def main() -> int:
         results["gateway"] = sequential(gw_url, headers, BODY)
         results["overhead_p50_ms"] = round(results["gateway"]["p50_ms"] - results["direct"]["p50_ms"], 3)
         results["overhead_p99_ms"] = round(results["gateway"]["p99_ms"] - results["direct"]["p99_ms"], 3)
+        stream_direct = sequential_stream(direct_url, {"Authorization": "Bearer sk-bench"}, body_direct)
+        stream_gw = sequential_stream(gw_url, headers, BODY)
+        results["stream"] = {
+            "direct": stream_direct,
+            "gateway": stream_gw,
+            "overhead_first_byte_p50_ms": round(
+                stream_gw["first_byte"]["p50_ms"] - stream_direct["first_byte"]["p50_ms"], 3
+            ),
+            "overhead_complete_p50_ms": round(stream_gw["complete"]["p50_ms"] - stream_direct["complete"]["p50_ms"], 3),
+        }
         load_direct = wrk(direct_url, {"Authorization": "Bearer sk-bench"}, body_direct)
         load_gw = wrk(gw_url, headers, BODY)
         if load_gw:
