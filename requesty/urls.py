@@ -17,22 +17,25 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def _wants_json(request) -> bool:
-    return request.path.startswith(("/api/", "/v1/"))
+def _api_error(request, status: int, message: str) -> JsonResponse | None:
+    """The APIs' own error shapes: OpenAI's on /v1, DRF's on /api; None for console paths."""
+    if request.path == "/v1" or request.path.startswith("/v1/"):
+        code = "unknown_url" if status == 404 else "internal_error"
+        kind = "invalid_request_error" if status == 404 else "api_error"
+        return JsonResponse({"error": {"message": message, "type": kind, "param": None, "code": code}}, status=status)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return None
 
 
 def not_found(request, exception=None):
     """404: JSON on the APIs, the console's page elsewhere."""
-    if _wants_json(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    return defaults.page_not_found(request, exception)
+    return _api_error(request, 404, "Not found.") or defaults.page_not_found(request, exception)
 
 
 def server_error(request):
     """500: JSON on the APIs, a static page elsewhere; never a traceback."""
-    if _wants_json(request):
-        return JsonResponse({"detail": "Internal server error."}, status=500)
-    return defaults.server_error(request)
+    return _api_error(request, 500, "Internal server error.") or defaults.server_error(request)
 
 
 handler404 = not_found

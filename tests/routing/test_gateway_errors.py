@@ -255,3 +255,7 @@ def test_client_disconnect_before_response_cancels_upstream_and_records(gateway)
         record = UsageRecord.objects.filter(api_key=gateway.api_key, status="cancelled").first()
         time.sleep(0.1)
     assert record is not None and record.http_status == 499 and record.cost == 0
+
+
+def test_v1_root_is_an_openai_shaped_404(gateway):
+    assert_error(httpx.get(gateway.url + "/v1"), 404, code="unknown_url")

@@ -91,3 +91,27 @@ def test_negotiated_price_is_what_the_request_costs(gateway, owner):
     assert UsageRecord.objects.get(request_id=resp.headers["x-request-id"]).cost == expected
     models = httpx.get(gateway.v1 + "/models/openai/gpt-4o-mini", headers={"Authorization": f"Bearer {gateway.key}"})
     assert models.json()["pricing"]["input"] == "0.1"
+
+
+def test_another_orgs_key_and_price_never_apply(gateway, outsider, other_org):
+    model = CatalogModel.objects.get(id="openai/gpt-4o-mini")
+    provider_credential_set(
+        org=other_org,
+        actor=outsider,
+        provider=Provider.objects.get(slug="openai"),
+        api_key="sk-globex-secret",
+        base_url=gateway.fakes.url + "/openai/v1",
+    )
+    org_model_price_set(
+        org=other_org,
+        actor=outsider,
+        model=model,
+        input_price=Decimal("0"),
+        output_price=Decimal("0"),
+        cache_read_price=Decimal("0"),
+        cache_write_price=Decimal("0"),
+    )
+    principal_cache.clear()
+    resp = chat(gateway)
+    assert gateway.fakes.requests[-1][1]["authorization"] == "Bearer sk-test-openai"
+    assert Decimal(str(resp.json()["usage"]["cost"])) > 0
