@@ -11,6 +11,7 @@ from requesty.env import database_from_url, envbool, envfloat, envint, envlist, 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = envbool("DEBUG", False)
+EMBEDDED = envbool("REQUESTY_EMBEDDED", False)
 SECRET_KEY = envstr("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and not envbool("REQUESTY_EMBEDDED", False):
@@ -166,7 +167,8 @@ CELERY_BEAT_SCHEDULE = {
 GATEWAY_MAX_BODY_BYTES = envint("GATEWAY_MAX_BODY_BYTES", 10 * 1024 * 1024)
 GATEWAY_AUTH_CACHE_SECONDS = envfloat("GATEWAY_AUTH_CACHE_SECONDS", 5.0)
 GATEWAY_UPSTREAM_TIMEOUT = envfloat("GATEWAY_UPSTREAM_TIMEOUT", 120.0)
-GATEWAY_DEMO_PROVIDER = envbool("GATEWAY_DEMO_PROVIDER", True)
+# The in-process demo models are for trying the product: on by default only for local use.
+GATEWAY_DEMO_PROVIDER = envbool("GATEWAY_DEMO_PROVIDER", DEBUG or EMBEDDED)
 GATEWAY_CATALOG_TTL_SECONDS = envfloat("GATEWAY_CATALOG_TTL_SECONDS", 30.0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
 # Deployment-wide provider credentials: <PREFIX>_API_KEY, <PREFIX>_BASE_URL, <PREFIX>_API_VERSION.

@@ -66,11 +66,17 @@ def provider_setup(provider: Provider, credential: ProviderCredential | None) ->
     return (ProviderSetup.ENVIRONMENT if configured else ProviderSetup.NOT_CONFIGURED), ""
 
 
+def enabled_providers() -> QuerySet[Provider]:
+    """Providers the gateway serves: enabled ones, and the demo only where the deployment offers it."""
+    providers = Provider.objects.filter(enabled=True)
+    if not settings.GATEWAY_DEMO_PROVIDER:
+        providers = providers.filter(is_demo=False)
+    return providers
+
+
 def provider_list(*, org: Organization) -> list[ProviderRow]:
     """Every enabled provider with its model count and how it is configured for this org."""
-    providers = Provider.objects.filter(enabled=True).annotate(
-        model_count=Count("models", filter=Q(models__enabled=True))
-    )
+    providers = enabled_providers().annotate(model_count=Count("models", filter=Q(models__enabled=True)))
     credentials = {c.provider_id: c for c in ProviderCredential.objects.for_org(org)}
     rows = []
     for provider in providers.order_by("-is_demo", "name"):
@@ -105,7 +111,7 @@ def catalog_model_list(*, org: Organization) -> QuerySet[CatalogModel]:
     """
     effective = {f"price_{name.removesuffix('_price')}": Coalesce(f"deal__{name}", F(name)) for name in PRICE_FIELDS}
     return (
-        CatalogModel.objects.filter(enabled=True, provider__enabled=True)
+        CatalogModel.objects.filter(enabled=True, provider__in=enabled_providers())
         .select_related("provider")
         .annotate(deal=FilteredRelation("org_prices", condition=Q(org_prices__org=org)))
         .annotate(

@@ -11,6 +11,7 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("CELERY_BROKER_URL", "")
+os.environ.setdefault("GATEWAY_DEMO_PROVIDER", "true")
 
 from requesty.settings import *  # noqa: E402,F403
 

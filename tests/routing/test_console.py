@@ -487,3 +487,12 @@ def test_admin_edits_the_catalog_and_never_shows_a_key(admin_client, objs, catal
         assert "9f3a" in body
         assert SECRET not in body and credential.api_key_encrypted not in body and "api_key_encrypted" not in body
     assert admin_client.get(reverse("admin:routing_providercredential_add")).status_code == 403
+
+
+def test_demo_provider_hidden_when_the_deployment_turns_it_off(login, owner, settings, catalog):
+    client = login(owner)
+    settings.GATEWAY_DEMO_PROVIDER = True
+    assert "demo/echo" in client.get(reverse("routing:model-list")).content.decode()
+    settings.GATEWAY_DEMO_PROVIDER = False
+    assert "demo/echo" not in client.get(reverse("routing:model-list")).content.decode()
+    assert "no key needed" not in client.get(reverse("routing:provider-list")).content.decode()
