@@ -46,12 +46,6 @@ def redis_client():
     return _redis
 
 
-def redis_reset() -> None:
-    """Drop the shared client (tests switch event loops)."""
-    global _redis
-    _redis = None
-
-
 async def usage_emit(event: dict) -> None:
     """Append one usage event; falls back to a direct database write if the stream is unavailable."""
     client = redis_client()
@@ -65,4 +59,4 @@ async def usage_emit(event: dict) -> None:
                 type(exc).__name__,
                 event.get("request_id"),
             )
-    await sync_to_async(usage_record_batch, thread_sensitive=False)([orjson.loads(event_encode(event))])
+    await sync_to_async(usage_record_batch, thread_sensitive=False)([event])

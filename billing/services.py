@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from decimal import Decimal
@@ -80,10 +81,12 @@ def usage_record_batch(events: list[dict]) -> int:
     return len(records)
 
 
-def _sync_redis():
+@functools.cache
+def _sync_redis(url: str):
+    """One pooled client per Redis URL for the drain, which beat runs every few seconds."""
     import redis
 
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
 
 def usage_drain(*, batch_size: int = 1000, max_batches: int = 50, claim_idle_ms: int = 60_000) -> int:
@@ -94,7 +97,7 @@ def usage_drain(*, batch_size: int = 1000, max_batches: int = 50, claim_idle_ms:
     """
     if not settings.REDIS_URL:
         return 0
-    client = _sync_redis()
+    client = _sync_redis(settings.REDIS_URL)
     try:
         client.xgroup_create(STREAM_KEY, GROUP, id="0", mkstream=True)
     except Exception as exc:  # BUSYGROUP: it exists already

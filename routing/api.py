@@ -97,7 +97,7 @@ async def messages(request: HttpRequest, call: proxy.Call) -> HttpResponse:
 async def count_tokens(request: HttpRequest, call: proxy.Call) -> HttpResponse:
     """Anthropic's token counting (Claude Code calls it); not billable, so no usage record."""
     body = await _prepare(request, call)
-    call.principal = None
+    call.billable = False
     call.model_requested = proxy.require(body, "model", str, "a model id string")
     proxy.require(body, "messages", list, "a non-empty array of messages")
     forward = {h: request.headers[h] for h in ANTHROPIC_FORWARD if h in request.headers}
@@ -117,7 +117,7 @@ async def embeddings(request: HttpRequest, call: proxy.Call) -> HttpResponse:
 async def models_list(request: HttpRequest, call: proxy.Call) -> HttpResponse:
     """The models this key may use, with pricing, context window and capabilities."""
     principal = await proxy.authenticate(request, call)
-    call.principal = None  # listing models is not billable usage
+    call.billable = False  # listing models is not usage
     entries = await proxy.models_available(principal)
     data = [proxy.model_card(e, principal) for e in sorted(entries, key=lambda e: e.id)]
     body = {
@@ -134,7 +134,7 @@ async def models_list(request: HttpRequest, call: proxy.Call) -> HttpResponse:
 async def model_detail(request: HttpRequest, call: proxy.Call, model_id: str) -> HttpResponse:
     """One model, if this key may use it."""
     principal = await proxy.authenticate(request, call)
-    call.principal = None
+    call.billable = False
     for entry in await proxy.models_available(principal):
         if entry.id == model_id:
             return call.headers(

@@ -7,7 +7,6 @@ import asyncio
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
-from django.http.request import RawPostDataException  # noqa: F401  (kept importable for views)
 from django.http.response import HttpResponseBase
 from django.urls import set_script_prefix
 

@@ -85,7 +85,7 @@ class PrincipalCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple[Principal | None, float]] = {}
-        self._refreshing: set[str] = set()
+        self._refreshing: dict[str, asyncio.Task] = {}
 
     async def get(self, token: str) -> Principal | None:
         """The principal for a bearer token, or None for an invalid, revoked or expired key."""
@@ -101,8 +101,8 @@ class PrincipalCache:
             limit = ttl if principal is not None else min(ttl, NEGATIVE_TTL)
             if age < limit:
                 if principal is not None and age > 0.8 * ttl and key_hash not in self._refreshing:
-                    self._refreshing.add(key_hash)
-                    asyncio.ensure_future(self._refresh(key_hash))
+                    # Held here until done: the event loop keeps only weak references to tasks.
+                    self._refreshing[key_hash] = asyncio.ensure_future(self._refresh(key_hash))
                 return None if principal is None or principal.expired() else principal
         principal = await sync_to_async(principal_load, thread_sensitive=False)(key_hash)
         self._store(key_hash, principal)
@@ -112,7 +112,7 @@ class PrincipalCache:
         try:
             self._store(key_hash, await sync_to_async(principal_load, thread_sensitive=False)(key_hash))
         finally:
-            self._refreshing.discard(key_hash)
+            self._refreshing.pop(key_hash, None)
 
     def _store(self, key_hash: str, principal: Principal | None) -> None:
         if len(self._entries) > 100_000:

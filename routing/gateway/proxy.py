@@ -24,6 +24,7 @@ from routing.gateway.catalog import Catalog, ModelEntry, catalog_cache
 from routing.gateway.errors import GatewayError
 from routing.gateway.pricing import cost_of
 from routing.models import ModelMode, Wire
+from routing.providers import anthropic as anth
 from routing.providers import get_adapter
 from routing.providers.base import SSE_DONE, Deployment, ProviderError, Usage, sse_data, sse_event
 
@@ -92,6 +93,7 @@ class Call:
     error_message: str = ""
     usage: Usage = field(default_factory=Usage)
     cost: Decimal = Decimal("0")
+    billable: bool = True
     recorded: bool = False
 
     def fail(self, exc: GatewayError) -> None:
@@ -144,8 +146,8 @@ class Call:
         }
 
     async def record(self) -> None:
-        """Append the usage event once (only for authenticated callers); never raises."""
-        if self.recorded or self.principal is None:
+        """Append the usage event once (billable calls of authenticated callers); never raises."""
+        if self.recorded or self.principal is None or not self.billable:
             return
         self.recorded = True
         if self.status == "success" and not self.usage.reported:
@@ -446,11 +448,9 @@ async def _settle_stream(call: Call, stream) -> None:
 
 async def messages(call: Call, body: dict, extra_headers: dict[str, str]) -> HttpResponse:
     """POST /v1/messages: Anthropic's API, native to Anthropic models and translated for the rest."""
-    from routing.providers import anthropic as anth
-
     candidates = await route_candidates(call, call.model_requested, ModelMode.CHAT)
     client = http_client()
-    native = anth.AnthropicAdapter()
+    native = get_adapter(Wire.ANTHROPIC)
     streaming = bool(body.get("stream"))
     call.streamed = streaming
 
@@ -526,13 +526,13 @@ async def _anthropic_sse(call: Call, stream, first, translate) -> AsyncIterator[
 
 async def count_tokens(call: Call, body: dict, extra_headers: dict[str, str]) -> HttpResponse:
     """POST /v1/messages/count_tokens: Anthropic's counter for its models, an estimate for the rest."""
-    from routing.providers import anthropic as anth
-
     candidates = await route_candidates(call, call.model_requested, ModelMode.CHAT)
     entry, dep = candidates[0]
     if dep.wire == Wire.ANTHROPIC:
         try:
-            payload = await anth.AnthropicAdapter().count_tokens(http_client(), dep, body, extra_headers=extra_headers)
+            payload = await get_adapter(Wire.ANTHROPIC).count_tokens(
+                http_client(), dep, body, extra_headers=extra_headers
+            )
         except ProviderError as exc:
             raise GatewayError.from_provider(exc) from None
     else:

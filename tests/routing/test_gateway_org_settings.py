@@ -115,3 +115,23 @@ def test_another_orgs_key_and_price_never_apply(gateway, outsider, other_org):
     resp = chat(gateway)
     assert gateway.fakes.requests[-1][1]["authorization"] == "Bearer sk-test-openai"
     assert Decimal(str(resp.json()["usage"]["cost"])) > 0
+
+
+def test_count_tokens_uses_the_org_key(gateway, owner):
+    provider_credential_set(
+        org=gateway.org,
+        actor=owner,
+        provider=Provider.objects.get(slug="anthropic"),
+        api_key="sk-ant-org-own",
+        base_url=gateway.fakes.url + "/anthropic",
+    )
+    principal_cache.clear()
+    resp = httpx.post(
+        gateway.v1 + "/messages/count_tokens",
+        headers={"x-api-key": gateway.key},
+        json={"model": "anthropic/claude-sonnet-4-5", "messages": MSG},
+    )
+    assert resp.status_code == 200 and resp.json()["input_tokens"] > 0
+    assert gateway.fakes.requests[-1][1]["x-api-key"] == "sk-ant-org-own"
+    gateway.drain()
+    assert not UsageRecord.objects.filter(endpoint="count_tokens").exists()
